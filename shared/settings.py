@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
 
@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     blob_dir: Path | None = None
 
     # inference
-    models: list[str] = Field(default_factory=lambda: ["vgg16", "resnet50"])
+    # "vgg16,resnet50": models the web offers, or the ones a worker serves
+    models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["vgg16", "resnet50"])
     weights: str = "imagenet"
     random_seed: int = 1234
     precision: Literal["float32", "bfloat16", "float16"] = "float32"

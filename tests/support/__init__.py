@@ -1,0 +1,1 @@
+"""Helpers the test suites share: sample images, databases, and a running worker stack."""
