@@ -101,6 +101,8 @@ class Prediction(Base):
     __table_args__ = (
         UniqueConstraint("image_id", "model", name="uq_predictions_image_model"),
         Index("ix_predictions_job_model", "job_id", "model"),
+        # the gallery's sort by confidence and its "below" filter walk this in keyset order
+        Index("ix_predictions_job_model_score", "job_id", "model", "top1_score", "image_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
