@@ -1,0 +1,1 @@
+"""The twinlens worker: Celery tasks and the inference engine (imports TensorFlow lazily)."""
