@@ -258,3 +258,17 @@ def _calibration_images(seed: int, count: int = 4) -> np.ndarray:
     blocks = rng.uniform(0, 255, (count, 8, 8, 3))
     images = np.repeat(np.repeat(blocks, 28, axis=1), 28, axis=2)
     return np.clip(images + rng.normal(0, 8, images.shape), 0, 255).astype(np.float32)
+
+
+def save_h5(model: Any, path: Path) -> None:
+    """Write model's weights in the legacy HDF5 layout of the official files (same loader).
+
+    Keras 3's save_weights only writes its new ``.weights.h5`` layout, so this uses the legacy
+    writer, which ``model.load_weights("*.h5")`` reads back exactly as it reads Keras's files.
+    """
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
