@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-
-from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from shared import jobs as job_data
 from shared.models import Job
-from shared.results import iter_results, results_page
+from shared.results import find_results
 from shared.states import JobStatus
+from shared.summary import job_summary
 from shared.workers import live_workers
-from web import services
+from web import exports, services
 from web.errors import ApiError
+from web.result_params import page_args, parse_selection
 from web.security import current_owner
 from web.serializers import job_dict
 from web.submission import submit_job
@@ -82,63 +80,32 @@ def delete_job(job_id: str):
 
 @bp.get("/jobs/<job_id>/results")
 def get_results(job_id: str):
-    if request.args.get("format") == "csv":
-        return _results_csv(job_id)
+    """A keyset page (filter, below, sort, model: see web.result_params), or a whole download."""
     settings = services().settings
-    after = request.args.get("after", -1, type=int)
     limit = max(1, min(request.args.get("limit", settings.results_page_size, type=int), 500))
     with services().sessions() as session:
         job = _job_or_404(session, job_id)
-        items, has_more = results_page(session, job, after=after, limit=limit)
+        selection = parse_selection(request.args, job)
+        if request.args.get("format") in ("csv", "json"):
+            head = job_dict(session, job, live_weights=_live_weights())
+            download = exports.csv_download if request.args["format"] == "csv" else \
+                exports.json_download
+            return download(head, selection.query)
+        page = find_results(session, job, selection.query, after=selection.after,
+                            before=selection.before, limit=limit)
     next_url = None
-    if has_more:
-        next_url = url_for("api.get_results", job_id=job_id, after=items[-1]["image"]["ordinal"],
-                           limit=limit)
-    return jsonify({"job": job_id, "status": job.status, "items": items, "next": next_url})
+    if page.next_key is not None:
+        next_url = url_for("api.get_results", job_id=job_id, limit=limit,
+                           **page_args(selection.query, after=page.next_key))
+    return jsonify({"job": job_id, "status": job.status, "items": page.items, "next": next_url})
 
 
-def _results_csv(job_id: str) -> Response:
+@bp.get("/jobs/<job_id>/summary")
+def get_summary(job_id: str):
+    """Agreement rate, most frequent labels and a confidence histogram per model."""
     with services().sessions() as session:
         job = _job_or_404(session, job_id)
-        models, top_k = list(job.models), job.top_k
-
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        header = ["ordinal", "filename", "status", "error"]
-        for model in models:
-            header += [f"{model}_weights"]
-            for rank in range(1, top_k + 1):
-                header += [f"{model}_{rank}_label", f"{model}_{rank}_wnid", f"{model}_{rank}_score"]
-        writer.writerow([*header, "same_top1", "top_k_overlap"])
-        with services().sessions() as session:
-            job_row = session.get(Job, job_id)
-            weights = {m: ", ".join(w) for m, w in job_data.job_weights(session, job_row).items()}
-            for item in iter_results(session, job_row):
-                writer.writerow(_csv_row(item, models, top_k, weights))
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        if buffer.getvalue():
-            yield buffer.getvalue()
-
-    return Response(
-        stream_with_context(rows()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="twinlens-{job_id}.csv"'},
-    )
-
-
-def _csv_row(item: dict, models: list[str], top_k: int, weights: dict[str, str]) -> list:
-    image = item["image"]
-    row = [image["ordinal"], image["filename"], image["status"], image["error"] or ""]
-    for model in models:
-        labels = item["predictions"].get(model) or []
-        row.append(weights.get(model, "") if labels else "")
-        for rank in range(top_k):
-            if rank < len(labels):
-                row += [labels[rank]["label"], labels[rank]["wnid"], f"{labels[rank]['score']:.6f}"]
-            else:
-                row += ["", "", ""]
-    agreement = item["agreement"] or {}
-    return [*row, agreement.get("top1", ""), agreement.get("overlap", "")]
+        body = {**job_summary(session, job), "status": job.status,
+                **{k: v for k, v in job_dict(session, job, live_weights=_live_weights()).items()
+                   if k in ("counts", "weights", "random_weights")}}
+    return jsonify(body)

@@ -22,6 +22,22 @@ def _json(schema: dict, description: str) -> dict:
 
 JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
+_HISTOGRAM = {"type": "object", "required": ["edges", "counts"],
+              "properties": {"edges": {"type": "array", "items": {"type": "number"}},
+                             "counts": {"type": "array", "items": {"type": "integer"}}}}
+_MODEL_SUMMARY = {
+    "type": "object", "required": ["predicted", "top_labels", "histogram"],
+    "properties": {
+        "predicted": {"type": "integer"},
+        "mean_confidence": {"type": ["number", "null"]},
+        "top_labels": {"type": "array", "items": {
+            "type": "object", "required": ["index", "wnid", "label", "count"],
+            "properties": {"index": {"type": "integer"}, "wnid": {"type": "string"},
+                           "label": {"type": "string"}, "count": {"type": "integer"}}}},
+        "histogram": _HISTOGRAM,
+    },
+}
+
 SCHEMAS = {
     "Error": {
         "type": "object", "required": ["error"],
@@ -60,6 +76,22 @@ SCHEMAS = {
                        "wnid": {"type": "string"}, "label": {"type": "string"},
                        "score": {"type": "number"}},
     },
+    "Summary": {
+        "type": "object", "required": ["job", "models", "agreement", "per_model", "status"],
+        "properties": {
+            "job": {"type": "string"}, "status": {"type": "string"},
+            "models": {"type": "array", "items": {"type": "string"}},
+            "agreement": {"type": ["object", "null"], "properties": {
+                "compared": {"type": "integer"}, "top1_same": {"type": "integer"},
+                "top1_rate": {"type": ["number", "null"]},
+                "mean_overlap": {"type": ["number", "null"]},
+                "overlap": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+            "per_model": {"type": "object", "additionalProperties": _MODEL_SUMMARY},
+            "counts": {"type": "object"},
+            "weights": {"type": "object", "additionalProperties": _NULLABLE_STR},
+            "random_weights": {"type": "boolean"},
+        },
+    },
     "ResultItem": {
         "type": "object", "required": ["image", "predictions", "agreement"],
         "properties": {
@@ -76,6 +108,28 @@ SCHEMAS = {
         },
     },
 }
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+RESULT_PARAMETERS = [
+    _query("after", {"type": "integer"}, "upload order only: items with an ordinal above this"),
+    _query("cursor", {"type": "string"}, "opaque: where a sorted page starts (from `next`)"),
+    _query("before", {"type": "string"}, "opaque: the page that ends before this item"),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "items per page"),
+    _query("filter", {"enum": ["disagree", "agree", "failed"]},
+           "different top-1 labels, the same top-1 label, or images that failed"),
+    _query("below", {"type": "number", "minimum": 0, "maximum": 1},
+           "only images whose top-1 score (of `model`) is under this"),
+    _query("sort", {"enum": ["ordinal", "confidence", "-confidence"]},
+           "upload order (default), or `model`'s top-1 score ascending / descending; sorted "
+           "lists hold the images that model classified"),
+    _query("model", {"type": "string"}, "the model whose confidence sorts and filters; "
+                                        "default the job's first"),
+    _query("format", {"enum": ["json", "csv"]},
+           "the whole (filtered) result set as a download; says when weights were random"),
+]
 
 PATHS = {
     "/api/v1/jobs": {
@@ -114,23 +168,28 @@ PATHS = {
         "parameters": [JOB_ID],
         "get": {
             "summary": "Results, both models side by side, in upload order",
-            "parameters": [
-                {"name": "after", "in": "query", "schema": {"type": "integer"}},
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}},
-            ],
+            "description": "Keyset pages: follow `next`. Filters and sorts combine; a page "
+                           "of 10,000 images costs what the first page does.",
+            "parameters": RESULT_PARAMETERS,
             "responses": {
-                "200": {"description": "a page of results (or the whole CSV)", "content": {
+                "200": {"description": "a page of results, or with `format` the whole "
+                                       "download (an attachment)", "content": {
                     "application/json": {"schema": {
                         "type": "object", "required": ["items", "next"],
                         "properties": {"items": {"type": "array", "items": {
                             "$ref": "#/components/schemas/ResultItem"}},
                             "next": _NULLABLE_STR}}},
                     "text/csv": {"schema": {"type": "string"}}}},
-                **_error_responses(401, 404, 429),
+                **_error_responses(400, 401, 404, 429),
             },
         },
+    },
+    "/api/v1/jobs/{job_id}/summary": {
+        "parameters": [JOB_ID],
+        "get": {"summary": "Agreement rate, most frequent top-1 labels and a confidence "
+                           "histogram per model",
+                "responses": {"200": _json({"$ref": "#/components/schemas/Summary"}, "summary"),
+                              **_error_responses(401, 404, 429)}},
     },
 }
 
