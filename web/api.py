@@ -8,7 +8,6 @@ from shared import jobs as job_data
 from shared.models import Job
 from shared.results import find_results
 from shared.states import JobStatus
-from shared.summary import job_summary
 from shared.workers import live_workers
 from web import exports, services
 from web.errors import ApiError
@@ -16,6 +15,7 @@ from web.result_params import page_args, parse_selection
 from web.security import current_owner
 from web.serializers import job_dict
 from web.submission import submit_job
+from web.summary_cache import cached_summary
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 POLL_AFTER_SECONDS = "2"
@@ -105,7 +105,7 @@ def get_summary(job_id: str):
     """Agreement rate, most frequent labels and a confidence histogram per model."""
     with services().sessions() as session:
         job = _job_or_404(session, job_id)
-        body = {**job_summary(session, job), "status": job.status,
+        body = {**cached_summary(session, job), "status": job.status,
                 **{k: v for k, v in job_dict(session, job, live_weights=_live_weights()).items()
                    if k in ("counts", "weights", "random_weights")}}
     return jsonify(body)

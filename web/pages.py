@@ -9,7 +9,6 @@ from werkzeug.exceptions import HTTPException
 from shared import jobs as job_data
 from shared.models import Image, Job
 from shared.results import count_results, find_results
-from shared.summary import job_summary
 from shared.workers import live_workers
 from web import gallery, services
 from web.errors import ApiError
@@ -17,6 +16,7 @@ from web.result_params import parse_selection
 from web.security import current_owner
 from web.serializers import is_random_weights, job_dict
 from web.submission import submit_job
+from web.summary_cache import cached_summary
 from web.thumbnails import SIZES, thumbnail_response
 
 bp = Blueprint("pages", __name__)
@@ -81,7 +81,7 @@ def job_page(job_id: str):
                             before=selection.before, limit=gallery.PAGE_SIZE)
         view = job_dict(session, job, live_weights=_live_weights())
         return render_template(
-            "job.html", job=view, summary=job_summary(session, job),
+            "job.html", job=view, summary=cached_summary(session, job),
             random_weights=view["random_weights"], query=selection.query,
             cards=[gallery.card(job.id, item, job.models) for item in page.items],
             matching=count_results(session, job, selection.query),

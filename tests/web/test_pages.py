@@ -290,3 +290,20 @@ def test_summary_and_filtered_pages_follow_the_openapi_document(site):
         conforms(page, page_schema, document)
     documented = {p["name"] for p in results["parameters"]}
     assert {"filter", "below", "sort", "model", "cursor", "before", "format"} <= documented
+
+
+def test_summary_is_cached_until_the_predictions_change(site):
+    from sqlalchemy import delete, select
+
+    from shared.models import Prediction
+
+    job = site.seed(images=6)
+    first = site.client.get(f"/api/v1/jobs/{job.id}/summary").get_json()
+    assert first["per_model"]["vgg16"]["predicted"] == 6
+    assert len(site.redis.keys(f"twinlens:summary:{job.id}:*")) == 1
+    with session_factory(site.settings.resolved_database_url).begin() as session:
+        victim = session.scalar(select(Prediction.id).where(Prediction.job_id == job.id,
+                                                            Prediction.model == "vgg16"))
+        session.execute(delete(Prediction).where(Prediction.id == victim))
+    second = site.client.get(f"/api/v1/jobs/{job.id}/summary").get_json()
+    assert second["per_model"]["vgg16"]["predicted"] == 5
