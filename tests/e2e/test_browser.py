@@ -34,17 +34,22 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
+def console_errors() -> list[str]:
+    """Errors the page logged; a test that provokes one removes it from the list."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, console_errors):
     """A fresh browser session that fails the test on any console error (a CSP violation)."""
     context = browser.new_context(base_url=live_server.url, accept_downloads=True,
                                   viewport={"width": 1280, "height": 900})
     tab = context.new_page()
-    errors: list[str] = []
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: console_errors.append(str(e)))
     yield tab
     context.close()
-    assert not errors, errors
+    assert not console_errors, console_errors
 
 
 def upload_files(folder: Path) -> list[Path]:
@@ -162,3 +167,33 @@ def test_detail_page_keyboard_and_phone_width(page, live_server, artifacts, tmp_
     page.goto("/jobs")
     expect(page.locator("#jobs tbody tr")).to_have_count(1)  # this session's job only
     page.screenshot(path=artifacts / "jobs.png")
+
+
+def test_dropped_files_and_a_refused_upload_keep_the_selection(page, artifacts, console_errors,
+                                                               tmp_path):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.evaluate("""() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(2048)], "dropped.jpg", {type: "image/jpeg"}));
+        dt.items.add(new File(["%PDF"], "paper.pdf", {type: "application/pdf"}));
+        document.getElementById("dropzone").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+    }""")
+    expect(page.locator("#selection-count")).to_have_text("1 file")
+    expect(page.locator("#skipped-list")).to_contain_text("paper.pdf")
+    page.set_input_files("#files", upload_files(tmp_path)[:2])
+    expect(page.locator("#selection-count")).to_have_text("3 files")
+
+    refusal = {"error": {"code": "limit_exceeded", "limit": "max_request_bytes",
+                         "message": "the upload is larger than 1,000 bytes"}}
+    page.route("**/jobs", lambda route: route.fulfill(status=413, json=refusal))
+    page.click("#submit")
+    expect(page.locator("#submit-error")).to_contain_text("larger than 1,000 bytes")
+    expect(page.locator("#submit-error")).to_contain_text("selection is kept")
+    expect(page.locator("#selection-count")).to_have_text("3 files")
+    expect(page.locator("#submit")).to_be_enabled()
+    page.screenshot(path=artifacts / "submit-refused.png")
+    console_errors.remove("Failed to load resource: the server responded with a status of 413 "
+                          "(Payload Too Large)")
