@@ -86,8 +86,7 @@ def submit(paths: tuple[Path, ...], models: str | None, top_k: int | None, wait:
     client = make_client(server, api_key)
     with api_errors(server):
         job = upload(client, files, models=models, top_k=top_k)
-        err.print(f"job [bold]{job['id']}[/] {job['status']}: {job['counts']['images']} images "
-                  f"· {server.rstrip('/')}{job['links']['page']}")
+        err.print(f"job [bold]{job['id']}[/] {job['status']}: {job['counts']['images']} images")
         if not wait:
             err.print(f"follow it: twinlens status {job['id']}")
             return
@@ -184,7 +183,6 @@ def status(job_id: str, as_json: bool, server: str, api_key: str | None) -> None
                    f"  ({weights})")
     if job.get("random_weights"):
         err.print("[bold yellow]warning: random weights: predictions mean nothing[/]")
-    click.echo(f"  page: {server.rstrip('/')}{job['links']['page']}")
 
 
 @click.command()

@@ -4,6 +4,7 @@ and gunicorn serving the web app over real HTTP, on Redis and PostgreSQL (else S
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -53,7 +54,10 @@ def start_gunicorn(settings: Settings, port: int, log_path: Path) -> subprocess.
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--threads", "4", "--access-logfile", "-", "web:create_app()"],
-        cwd=REPO, env=stack_env(settings), stdout=log_path.open("ab"),
+        # One explicit key: two workers each making a development key could sign sessions
+        # differently, and a browser would lose its jobs between requests.
+        cwd=REPO, env=stack_env(settings, TWINLENS_SECRET_KEY=secrets.token_hex(32)),
+        stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT, start_new_session=True,
     )
 
