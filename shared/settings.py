@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     sweep_interval: float = Field(60.0, gt=0)
     sweep_grace: float = Field(30.0, ge=0)
     decode_threads: int = Field(4, ge=1)
+    # how long a task keeps retrying a lost database connection before giving the chunk back
+    db_retry_seconds: float = Field(120.0, ge=0)
 
     # limits
     max_request_bytes: int = 2 * 1024**3
@@ -56,6 +58,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     results_page_size: int = Field(50, ge=1, le=500)
+
+    # access: keys are optional in development and required in production unless set
+    require_api_key: bool | None = None
+    rate_limit: str = "1200 per minute"  # per API key (else per client address)
+    rate_limit_submit_cost: int = Field(10, ge=1)  # a job submission counts as this many requests
+    rate_limit_storage_url: str = ""  # default: the broker's Redis
 
     @field_validator("models", mode="before")
     @classmethod
@@ -79,6 +87,15 @@ class Settings(BaseSettings):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_hex(32))
         return path.read_text().strip()
+
+    @property
+    def api_keys_required(self) -> bool:
+        return self.require_api_key if self.require_api_key is not None else (
+            self.env == "production")
+
+    @property
+    def resolved_rate_limit_storage_url(self) -> str:
+        return self.rate_limit_storage_url or self.broker_url
 
     @property
     def resolved_database_url(self) -> str:
