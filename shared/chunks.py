@@ -31,6 +31,8 @@ class Claim:
     top_k: int
     deliveries: int
     images: list[tuple[int, str]]  # (image id, sha256) still waiting for this model
+    image_ids: tuple[int, ...] = ()  # every image of the chunk: what settle must look at
+    last_error: str | None = None  # why an earlier delivery failed, if it said
 
 
 def claim_chunk(session: Session, chunk_id: str) -> Claim | None:
@@ -57,7 +59,7 @@ def claim_chunk(session: Session, chunk_id: str) -> Claim | None:
         .order_by(Image.ordinal)
     ).all()
     return Claim(chunk.id, job.id, chunk.model, job.top_k, chunk.deliveries,
-                 [(row.id, row.sha256) for row in images])
+                 [(row.id, row.sha256) for row in images], tuple(chunk.image_ids), chunk.error)
 
 
 def _insert(session: Session):
@@ -94,8 +96,20 @@ def fail_images(session: Session, errors: Mapping[int, str]) -> None:
         session.execute(
             update(Image)
             .where(Image.id == image_id, Image.status == ImageStatus.QUEUED)
-            .values(status=ImageStatus.FAILED, error=reason[:2000])
+            .values(status=ImageStatus.FAILED, error=storable_text(reason))
         )
+
+
+def storable_text(text: str, limit: int = 2000) -> str:
+    """A reason any database keeps: PostgreSQL refuses NUL and lone surrogates in text."""
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return text[:limit]
+
+
+def note_chunk_error(session: Session, chunk_id: str, error: str) -> None:
+    """Remember why a delivery failed, so that giving up later can say why."""
+    session.execute(update(Chunk).where(Chunk.id == chunk_id)
+                    .values(error=storable_text(error, 1000)))
 
 
 def finish_chunk(session: Session, chunk_id: str, status: ChunkStatus = ChunkStatus.DONE,
@@ -113,7 +127,9 @@ def settle(session: Session, *, job_id: str, image_ids: Iterable[int]) -> JobSta
     Runs in its own transaction after the predictions committed, so that when two models'
     chunks finish together the later one sees both sets of rows.
     """
-    job = session.get(Job, job_id)
+    # Lock the job row: two chunks settling at once would each miss the other's uncommitted
+    # images (READ COMMITTED) and neither would end the job. SQLite serialises writers anyway.
+    job = session.get(Job, job_id, with_for_update=True)
     if job is None:
         return None
     answered = (
@@ -158,7 +174,9 @@ def finish_job_if_complete(session: Session, job: Job) -> JobStatus | None:
 def split_chunk(session: Session, claim: Claim) -> list[Chunk]:
     """Replace a chunk that keeps killing its worker by one chunk per image, to find the culprit."""
     finish_chunk(session, claim.chunk_id, ChunkStatus.SPLIT,
-                 error=f"worker lost {claim.deliveries - 1} times; split into single images")
+                 error=storable_text(f"delivered {claim.deliveries - 1} times without finishing "
+                                     f"({claim.last_error or 'worker lost'}); split into single "
+                                     f"images", 1000))
     singles = [Chunk(job_id=claim.job_id, model=claim.model, image_ids=[image_id])
                for image_id, _ in claim.images]
     session.add_all(singles)
@@ -181,3 +199,35 @@ def stale_chunks(session: Session, *, older_than_seconds: float, limit: int = 10
             .limit(limit)
         )
     )
+
+
+def repair_orphaned_jobs(session: Session, *, older_than_seconds: float,
+                         chunk_size: int) -> list[Chunk]:
+    """Active jobs that no active chunk serves: settle what is answered, re-chunk the rest.
+
+    Normally impossible; it is the backstop that keeps a job from staying `running` forever
+    when a settle was lost (its transaction failed after the predictions committed).
+    """
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    busy = select(Chunk.job_id).where(Chunk.status.in_(ACTIVE_CHUNK_STATES))
+    jobs = session.scalars(
+        select(Job).where(Job.status.in_(ACTIVE_JOB_STATES), Job.created_at < cutoff,
+                          Job.id.not_in(busy)).limit(100)
+    ).all()
+    new: list[Chunk] = []
+    for job in jobs:
+        queued = list(session.scalars(select(Image.id).where(
+            Image.job_id == job.id, Image.status == ImageStatus.QUEUED).order_by(Image.ordinal)))
+        settle(session, job_id=job.id, image_ids=queued)
+        for model in job.models:
+            answered = select(Prediction.image_id).where(Prediction.job_id == job.id,
+                                                         Prediction.model == model)
+            missing = list(session.scalars(select(Image.id).where(
+                Image.id.in_(queued), Image.id.not_in(answered)).order_by(Image.ordinal)))
+            new += [Chunk(job_id=job.id, model=model, image_ids=missing[i:i + chunk_size])
+                    for i in range(0, len(missing), chunk_size)]
+    session.add_all(new)
+    session.flush()
+    return new

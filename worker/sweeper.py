@@ -50,12 +50,12 @@ def sweep_once(app: Celery, client: redis.Redis) -> int:
     Session = session_factory()
     with Session() as session:
         stale = work.stale_chunks(session, older_than_seconds=settings.sweep_grace)
-        if not stale:
-            return 0
         present = messages_in_redis(client, sorted({c.model for c in stale}))
         lost = [c for c in stale if c.id not in present]
         for chunk in lost:
             chunk.status, chunk.enqueued_at, chunk.started_at = ChunkStatus.QUEUED, utcnow(), None
+        lost += work.repair_orphaned_jobs(session, older_than_seconds=settings.sweep_grace,
+                                          chunk_size=settings.chunk_size)
         session.commit()
     if lost:
         log.warning("re-enqueueing %d chunks found in no queue", len(lost))
