@@ -71,6 +71,9 @@ def up(redis_port: int, web_workers: int) -> None:
     env.setdefault("TWINLENS_BROKER_URL", f"redis://127.0.0.1:{redis_port}/0")
     # Offline machines have no ImageNet weights: fall back to random ones, loudly.
     env.setdefault("TWINLENS_WEIGHTS", "auto")
+    # One development secret for every web worker (each would otherwise race to make its own,
+    # and a browser's session would flip between them).
+    env.setdefault("TWINLENS_SECRET_KEY", settings.effective_secret_key())
     os.environ.update(env)
     get_settings.cache_clear()
 
