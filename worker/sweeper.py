@@ -29,14 +29,16 @@ PRIORITY_SEPARATOR = "\x06\x16"  # how kombu names a queue's priority lists in R
 
 def messages_in_redis(client: redis.Redis, queues: list[str]) -> set[str]:
     """Task ids of every message waiting in a queue or delivered but not yet acknowledged."""
-    ids: set[str] = set()
     keys = [q for q in queues] + [f"{q}{PRIORITY_SEPARATOR}{p}" for q in queues for p in (3, 6, 9)]
+    # One MULTI/EXEC: a message that kombu moves from unacked back to its queue between two
+    # separate reads would otherwise be in neither, and be sent twice.
+    pipe = client.pipeline(transaction=True)
     for key in keys:
-        for raw in client.lrange(key, 0, -1):
-            ids.add(_task_id(json.loads(raw)))
-    for raw in client.hvals("unacked"):
-        ids.add(_task_id(json.loads(raw)[0]))
-    return ids
+        pipe.lrange(key, 0, -1)
+    pipe.hvals("unacked")
+    *lists, unacked = pipe.execute()
+    ids = {_task_id(json.loads(raw)) for values in lists for raw in values}
+    return ids | {_task_id(json.loads(raw)[0]) for raw in unacked}
 
 
 def _task_id(message: dict) -> str:
