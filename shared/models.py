@@ -18,9 +18,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from shared.states import ChunkStatus, ImageStatus, JobStatus
+
+ANONYMOUS_OWNER = "anonymous"  # requests without a key or a session, where keys are optional
 
 
 def utcnow() -> datetime:
@@ -51,6 +53,12 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
 
     images: Mapped[list[Image]] = relationship(back_populates="job", passive_deletes=True)
+
+    @validates("owner")
+    def _anonymous_when_unowned(self, _key: str, owner: str | None) -> str:
+        # Jobs made without an owner (scripts, tests) belong to development's anonymous owner,
+        # so that "no owner" never means "visible to everyone".
+        return owner or ANONYMOUS_OWNER
 
 
 class Image(Base):
@@ -115,3 +123,16 @@ class Prediction(Base):
     weights: Mapped[str] = mapped_column(String(300))
     precision: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A credential for the API: only the sha256 of the key is kept; jobs belong to its owner."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

@@ -56,10 +56,12 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.json.sort_keys = False  # keep the documented field order
     csrf.init_app(app)
 
-    from web import api, errors, health, openapi, pages, security  # noqa: F401 (routes)
+    from web import api, auth, errors, health, openapi, pages, ratelimit, security  # noqa: F401
 
     errors.init_app(app)
     security.init_app(app)
+    auth.init_app(app)
+    ratelimit.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
