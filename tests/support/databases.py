@@ -47,7 +47,7 @@ def fresh_database(backend: str, tmp_dir: Path) -> Iterator[str]:
     require_postgres()
     admin = make_url(postgres_admin_url())
     name = f"twinlens_test_{secrets.token_hex(4)}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
