@@ -69,14 +69,17 @@ def open_image(data: bytes | BinaryIO, *, max_pixels: int) -> Image.Image:
             f"{_describe_unknown(head)}; allowed: JPEG, PNG, WebP, GIF, BMP, TIFF",
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError("too_many_pixels", f"decompression bomb refused: {exc}") from None
+        raise ImageError("too_many_pixels", f"decompression bomb refused: the header claims "
+                         f"more than max_pixels ({max_pixels:,}) pixels ({exc})") from None
     except Exception as exc:  # Pillow raises many types for corrupt headers
         raise ImageError("corrupt", f"unreadable image header: {exc}") from None
     if img.width * img.height > max_pixels:
         raise ImageError(
             "too_many_pixels",
-            f"{img.width}x{img.height} is over the limit of {max_pixels:,} pixels",
+            f"{img.width}x{img.height} is over the limit max_pixels of {max_pixels:,} pixels",
         )
+    if img.width < 1 or img.height < 1:
+        raise ImageError("corrupt", f"the header says {img.width}x{img.height} pixels")
     return img
 
 

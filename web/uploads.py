@@ -16,6 +16,7 @@ from typing import BinaryIO
 from werkzeug.datastructures import FileStorage
 
 from shared.blobstore import LocalBlobStore
+from shared.chunks import storable_text
 from shared.imageio import ImageError, sniff
 from shared.jobs import NewImage
 from shared.settings import Settings
@@ -29,13 +30,22 @@ ZIP_MAGIC = b"PK\x03\x04"
 def clean_filename(name: str) -> str:
     """A display name: NFC, no control characters, no directories above, at most 255 chars."""
     name = unicodedata.normalize("NFC", name or "")
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    name = "".join(_display_char(ch) for ch in name)
+    parts = [p.strip() for p in name.replace("\\", "/").split("/")]
+    parts = [p for p in parts if p not in ("", ".", "..")]
     name = "/".join(parts) or "unnamed"
     if len(name) > MAX_FILENAME:
         stem, ext = posixpath.splitext(name)
         name = stem[: MAX_FILENAME - len(ext[:16])] + ext[:16]
     return name
+
+
+def _display_char(ch: str) -> str:
+    """Control, format and line-breaking characters go; any other space becomes a space."""
+    category = unicodedata.category(ch)
+    if category[0] == "C" or category in ("Zl", "Zp"):
+        return ""
+    return " " if category == "Zs" else ch
 
 
 class UploadReader:
@@ -55,10 +65,13 @@ class UploadReader:
         else:
             self._add_image(stream, clean_filename(upload.filename or ""))
 
-    def _add_image(self, stream: BinaryIO, filename: str, *, error: str | None = None) -> None:
+    def _check_image_count(self) -> None:
         if len(self.images) >= self.settings.max_images_per_job:
             raise limit_exceeded("max_images_per_job", self.settings.max_images_per_job,
                                  f"a job holds at most {self.settings.max_images_per_job:,} images")
+
+    def _add_image(self, stream: BinaryIO, filename: str, *, error: str | None = None) -> None:
+        self._check_image_count()
         blob = self.store.put_stream(stream)
         info = None
         if error is None:
@@ -68,29 +81,54 @@ class UploadReader:
             except ImageError as exc:
                 error = str(exc)
         self.images.append(NewImage(
-            filename=filename, sha256=blob.sha256, size=blob.size, error=error,
+            filename=filename, sha256=blob.sha256, size=blob.size,
+            error=storable_text(error) if error else None,
             format=info.format if info else None, width=info.width if info else None,
             height=info.height if info else None,
         ))
 
     def _add_zip(self, stream: BinaryIO, archive_name: str) -> None:
+        self._refuse_huge_directory(stream)
         try:
             archive = zipfile.ZipFile(stream)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            reason = f"bad_archive: not a readable zip ({exc})"
-            self._add_image(_empty(), archive_name, error=reason)
+        except Exception as exc:  # zipfile raises many types for a broken archive
+            self._add_image(_empty(), archive_name,
+                            error=f"bad_archive: not a readable zip ({_describe(exc)})")
             return
         with archive:
             for info, error in self._zip_entries(archive):
                 name = clean_filename(f"{archive_name}/{info.filename}")
-                if error:
+                if error is None:
+                    self._check_image_count()
+                    error = self._add_member(archive, info, name)
+                if error is not None:
                     self._add_image(_empty(), name, error=error)
-                    continue
-                try:
-                    with archive.open(info) as member:
-                        self._add_image(member, name)
-                except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-                    self._add_image(_empty(), name, error=f"bad_archive: unreadable entry ({exc})")
+
+    def _add_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str
+                    ) -> str | None:
+        """Store one archive entry as an image; the reason it could not be read, if any."""
+        try:
+            with archive.open(info) as member:
+                self._add_image(member, name)
+        except ApiError:
+            raise
+        except Exception as exc:  # corrupt deflate data, encryption, a lying header...
+            return f"bad_archive: unreadable entry ({_describe(exc)})"
+        return None
+
+    def _refuse_huge_directory(self, stream: BinaryIO) -> None:
+        """413 from the end record alone: ZipFile() would first parse every directory entry."""
+        try:
+            end = zipfile._EndRecData(stream)  # noqa: SLF001 (the stdlib's own reader)
+        except Exception:
+            end = None
+        finally:
+            stream.seek(0)
+        limit = self.settings.max_zip_entries
+        # Directories and junk entries do not count towards the limit, so allow some slack.
+        if end and end[zipfile._ECD_ENTRIES_TOTAL] > 2 * limit + 100:  # noqa: SLF001
+            raise limit_exceeded("max_zip_entries", limit,
+                                 f"an archive holds at most {limit:,} entries")
 
     def _zip_entries(self, archive: zipfile.ZipFile) -> Iterator[Entry]:
         """Entries to read, each with the reason it is refused (or None); limits apply here."""
@@ -122,6 +160,10 @@ def _is_junk(name: str) -> bool:
 
 def _empty() -> BinaryIO:
     return io.BytesIO(b"")
+
+
+def _describe(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {exc}"[:300]
 
 
 def parse_models(raw: str | None, offered: list[str]) -> list[str]:
