@@ -174,11 +174,17 @@ PATHS = {
             "responses": {
                 "200": {"description": "a page of results, or with `format` the whole "
                                        "download (an attachment)", "content": {
-                    "application/json": {"schema": {
+                    "application/json": {"schema": {"anyOf": [{
                         "type": "object", "required": ["items", "next"],
                         "properties": {"items": {"type": "array", "items": {
                             "$ref": "#/components/schemas/ResultItem"}},
-                            "next": _NULLABLE_STR}}},
+                            "next": _NULLABLE_STR}}, {
+                        # format=json: the whole download, the job first
+                        "type": "object", "required": ["job", "items"],
+                        "properties": {"job": {"$ref": "#/components/schemas/Job"},
+                                       "warning": _NULLABLE_STR, "items": {
+                                           "type": "array", "items": {
+                                               "$ref": "#/components/schemas/ResultItem"}}}}]}},
                     "text/csv": {"schema": {"type": "string"}}}},
                 **_error_responses(400, 401, 404, 429),
             },
