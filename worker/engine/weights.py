@@ -72,6 +72,8 @@ def random_source(seed: int) -> WeightsSource:
 def resolve(spec: str, models: Sequence[ModelSpec], seed: int) -> dict[str, WeightsSource]:
     """One source per model, checked before any model is built; one WeightsUnavailable if not."""
     kind = spec.strip()
+    if not kind:
+        raise WeightsUnavailable(f"the weights setting is empty.\n{FIX}")
     if kind.lower() == RANDOM:
         return {m.name: random_source(seed) for m in models}
     if kind.lower() in (IMAGENET, AUTO):
