@@ -61,6 +61,7 @@ class LoadResult:
     server_errors: int = 0
     rate_limited: int = 0
     transport_errors: int = 0
+    transport_error_kinds: dict[str, int] = field(default_factory=dict)
     accepted: dict[str, int] = field(default_factory=dict)  # job id -> images sent
     lost_images: int = 0
     unfinished_jobs: int = 0
@@ -68,6 +69,10 @@ class LoadResult:
     def percentile(self, p: float) -> float:
         ordered = sorted(self.poll_latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+    def failed(self, exc: Exception) -> None:
+        kind = exc.__class__.__name__
+        self.transport_error_kinds[kind] = self.transport_error_kinds.get(kind, 0) + 1
 
     def count(self, status: int | None) -> None:
         self.requests += 1
@@ -86,8 +91,9 @@ async def _poller(client: httpx.AsyncClient, key: str, result: LoadResult, stop:
         try:
             status = (await client.get(f"/api/v1/jobs/{job_id}",
                                        headers={"X-API-Key": key})).status_code
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             status = None
+            result.failed(exc)
         result.poll_latencies.append(time.perf_counter() - started)
         result.count(status)
 
@@ -103,8 +109,9 @@ async def _submitter(client: httpx.AsyncClient, key: str, result: LoadResult, st
             status = response.status_code
             if status == 202:
                 result.accepted[response.json()["id"]] = per_job
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             status = None
+            result.failed(exc)
         result.count(status)
         await asyncio.sleep(interval)
 
@@ -168,7 +175,10 @@ def running_system(tmp: Path, workers: int) -> Iterator[tuple[str, Settings, lis
                         TWINLENS_REQUIRE_API_KEY="true")
         web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-             "-k", "gthread", "--threads", "8", "web:create_app()"],
+             "-k", "gthread", "--threads", "8",
+             # Outlive the client's idle connections (httpx: 5 s), else gunicorn closes one
+             # (2 s by default) just as the client sends on it: a ReadError, not a response.
+             "--keep-alive", "10", "web:create_app()"],
             cwd=REPO, env=env, stdout=(tmp / "web.log").open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True)
         stack.callback(lambda: os.killpg(web.pid, signal.SIGTERM))
@@ -212,7 +222,8 @@ def report(result: LoadResult) -> str:
         f"status polls     : {len(result.poll_latencies)}, p50 {result.percentile(50) * 1e3:.0f} ms"
         f", p95 {result.percentile(95) * 1e3:.0f} ms, p99 {result.percentile(99) * 1e3:.0f} ms",
         f"5xx              : {result.server_errors}   (429: {result.rate_limited}, "
-        f"transport errors: {result.transport_errors})",
+        f"transport errors: {result.transport_errors}"
+        f"{f' {result.transport_error_kinds}' if result.transport_errors else ''})",
         f"jobs accepted    : {len(result.accepted)} with {images} images",
         f"lost images      : {result.lost_images}   (unfinished jobs: {result.unfinished_jobs})",
     ])
