@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 
 import pytest
+from sqlalchemy import func, select
 
+from shared.models import Chunk
 from tests.support.fault_stack import FaultStack, in_flight, wait_for_worker_pid
 from tests.support.stack import Worker, wait_for
 
@@ -35,6 +39,12 @@ def kill_mid_chunk(stack: FaultStack, worker: Worker, job_id: str, *, max_delive
     time.sleep(random.uniform(0, 0.15))  # somewhere inside the chunk, not always at its start
     worker.kill()
     return chunk_id in stack.running_chunks(job_id)
+
+
+def redelivered_chunks(stack: FaultStack, job_id: str) -> int:
+    with stack.session() as session:
+        return session.scalar(select(func.count()).where(Chunk.job_id == job_id,
+                                                         Chunk.deliveries > 1))
 
 
 def test_ten_sigkills_during_a_200_image_job(fault_stack):
@@ -68,11 +78,23 @@ def test_a_worker_killed_for_good_leaves_its_chunk_to_the_other(fault_stack):
 
     assert audit.problems == []
     assert (audit.status, audit.done) == ("succeeded", 120)
-    with stack.session() as session:
-        from sqlalchemy import func, select
+    assert redelivered_chunks(stack, job_id) >= 1  # the doomed one's chunk ran on the other
 
-        from shared.models import Chunk
 
-        redelivered = session.scalar(select(func.count()).where(
-            Chunk.job_id == job_id, Chunk.deliveries > 1))
-    assert redelivered >= 1  # the doomed worker's chunk ran again, on the other worker
+def test_a_pool_child_killed_mid_chunk_is_replaced_and_its_chunk_requeued(fault_stack):
+    stack = fault_stack()
+    worker = stack.start_worker("parent")
+    job_id = stack.submit(80, seed=5000)
+
+    def child_running_a_chunk() -> int | None:
+        running = [c for c in stack.running_chunks(job_id) if c in in_flight(worker)]
+        return worker.pool_pids()[0] if running else None
+
+    child = wait_for(child_running_a_chunk, timeout=60, interval=0.05, what="a running chunk")
+    os.kill(child, signal.SIGKILL)  # the pool process only: the parent sees WorkerLostError
+    audit = stack.wait_final(job_id)
+
+    assert audit.problems == [] and (audit.status, audit.done) == ("succeeded", 80)
+    assert worker.proc.poll() is None and child not in worker.pool_pids()
+    assert "WorkerLostError" in worker.log()
+    assert redelivered_chunks(stack, job_id) >= 1  # reject_on_worker_lost requeued it
