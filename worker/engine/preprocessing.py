@@ -5,17 +5,19 @@ Two modes, chosen per process (TWINLENS_PREPROCESS):
 * ``keras`` (reference): for 8-bit images without an EXIF orientation the result is exactly
   ``keras.utils.load_img(path, target_size=(224, 224))`` (``convert("RGB")`` of the full image,
   then a NEAREST resize). Where Keras is wrong for users twinlens differs on purpose, in both
-  modes: it applies the EXIF orientation (a portrait phone photo is not classified lying on its
-  side), and it scales 16-bit images to 8 bits (``value >> 8``) where Pillow's
+  modes: twinlens applies the EXIF orientation (a portrait phone photo is not classified lying
+  on its side), and scales 16-bit images to 8 bits (``value >> 8``) where Keras's
   ``convert("RGB")`` clips them, which turns most 16-bit photos white.
 * ``fast`` (default): a JPEG is decoded at 1/2, 1/4 or 1/8 scale in the DCT domain
   (``Image.draft``: the smallest scale still at least 224 on both sides), then resized with an
   antialiased BILINEAR (triangle) filter. NEAREST on a 12-megapixel photo keeps one pixel in
   ~240 and aliases; the antialiased filter averages them, and DCT scaling is itself an
   average, so the result is close to a full-resolution antialiased resize (bounded in
-  tests/engine) at a fraction of the decoding cost. BILINEAR rather than LANCZOS: no ringing
-  and no sharpening of JPEG artefacts, and it is the filter of common ImageNet training
-  pipelines. Alpha is dropped by ``convert("RGB")`` in both modes, as Keras does.
+  tests/engine). On a 12-megapixel photo-like JPEG it takes ~22 ms against ~52 ms for the
+  Keras path on the 2-core dev machine (benchmarks/engine_throughput.py): libjpeg-turbo must
+  still Huffman-decode every coefficient, which is the floor. BILINEAR rather than LANCZOS:
+  no ringing and no sharpening of JPEG artefacts, and it is the filter of common ImageNet
+  training pipelines. Alpha is dropped by ``convert("RGB")`` in both modes, as Keras does.
 
 Errors are ``shared.imageio.ImageError``; nothing else escapes for bad bytes.
 """
