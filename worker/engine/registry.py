@@ -15,7 +15,9 @@ class ModelSpec:
     """A keras.applications model and its official ImageNet weights, as Keras itself fetches them.
 
     Module and builder are names, not objects, so that importing the registry never imports
-    Keras (`twinlens --help` and the web read it).
+    Keras (`twinlens --help` and the web read it). The engine builds
+    ``builder(weights=None, classifier_activation=None)`` and expects its last layer to be the
+    Dense classifier (true of the keras.applications ImageNet models with their top).
     """
 
     name: str
