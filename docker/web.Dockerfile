@@ -9,4 +9,4 @@ COPY migrations migrations
 RUN pip install '.[postgres]' && useradd --uid 10001 twinlens && mkdir -p /data && chown twinlens /data
 USER twinlens
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "600", "--access-logfile", "-", "web:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "600", "--keep-alive", "10", "--access-logfile", "-", "web:create_app()"]

@@ -90,6 +90,7 @@ def up(redis_port: int, web_workers: int) -> None:
     procs.append(subprocess.Popen(
         [str(bin_dir / "gunicorn"), "--bind", f"{settings.host}:{settings.port}",
          "--workers", str(web_workers), "--threads", "4", "--timeout", "600",
+         "--keep-alive", "10",
          "--access-logfile", "-", "web:create_app()"], env=env))
     click.secho(f"\n  twinlens is starting: {url}\n  the worker loads both models "
                 f"(weights: {env['TWINLENS_WEIGHTS']}); Ctrl-C stops everything.\n",
