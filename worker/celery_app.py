@@ -7,6 +7,8 @@ TensorFlow's thread pools do not survive a fork.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
 from celery import signals
 
@@ -18,13 +20,34 @@ app.conf.include = ["worker.tasks"]
 log = logging.getLogger("twinlens.worker")
 
 
+@signals.worker_init.connect
+def _refuse_to_start_without_weights(**_kwargs) -> None:
+    """Fail fast in the parent, before forking, with the message that names the fixes."""
+    from worker.engine.registry import get_spec
+    from worker.engine.weights import WeightsUnavailable, preflight
+
+    settings = get_settings()
+    try:
+        preflight(settings.weights, [get_spec(m) for m in settings.models])
+    except WeightsUnavailable as exc:
+        log.critical("cannot start: %s", exc)
+        raise SystemExit(3) from None  # not an Exception: Celery's signal dispatch lets it out
+
+
 @signals.worker_process_init.connect
 def _load_models_in_child(**_kwargs) -> None:
     from shared.db import dispose_engines
     from worker import runtime
 
     dispose_engines()  # connections inherited from the parent must not be shared
-    runtime.start()
+    try:
+        runtime.start()
+    except Exception:
+        # A pool process without models would take tasks it cannot run, and Celery would
+        # only replace it with another that fails the same way: stop the whole worker.
+        log.critical("could not load the models; stopping the worker", exc_info=True)
+        os.kill(os.getppid(), signal.SIGTERM)
+        os._exit(3)
 
 
 @signals.worker_ready.connect

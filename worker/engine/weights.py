@@ -81,6 +81,27 @@ def resolve(spec: str, models: Sequence[ModelSpec], seed: int) -> dict[str, Weig
     return _local(Path(kind).expanduser(), models)
 
 
+def preflight(spec: str, models: Sequence[ModelSpec]) -> None:
+    """What resolve would refuse, found without Keras or a download: the worker's parent
+    process calls it so that a worker without its weights exits instead of idling."""
+    kind = spec.strip().lower()
+    if kind in (RANDOM, AUTO):
+        return
+    if kind == IMAGENET:
+        probe = functools.cache(_connect_error)
+        problems = [
+            f"{m.display_name}: {m.weights_file} is not in {keras_models_dir()} and "
+            f"{m.weights_url} is unreachable ({reason})."
+            for m in models
+            if not (keras_models_dir() / m.weights_file).exists()
+            and (reason := probe(_address(m.weights_url)))
+        ]
+        if problems:
+            raise WeightsUnavailable("\n".join(problems) + "\n" + FIX)
+        return
+    resolve(spec, models, seed=0)  # a path: checking it needs no Keras
+
+
 def keras_models_dir() -> Path:
     """$KERAS_HOME/models as keras.utils.get_file resolves it, read now (Keras reads it once)."""
     base = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
