@@ -36,3 +36,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="twinlens")
 def main() -> None:
     """twinlens: every image through VGG16 and ResNet50, top-5 side by side."""
+
+
+if __name__ == "__main__":
+    main()

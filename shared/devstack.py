@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -95,18 +96,45 @@ def up(redis_port: int, web_workers: int) -> None:
     click.secho(f"\n  twinlens is starting: {url}\n  the worker loads both models "
                 f"(weights: {env['TWINLENS_WEIGHTS']}); Ctrl-C stops everything.\n",
                 fg="green", bold=True)
-    _wait_then_stop(procs)
+    _wait_then_stop(procs, on_ready=lambda: _announce_ready(env["TWINLENS_BROKER_URL"], url))
 
 
-def _wait_then_stop(procs: list[subprocess.Popen]) -> None:
+def _announce_ready(broker_url: str, url: str) -> bool:
+    """Print the URL and the weights once a worker is warm; False while none is."""
+    from shared.workers import live_workers
+
+    try:
+        workers = live_workers(redis.Redis.from_url(broker_url, socket_timeout=2))
+    except redis.RedisError:
+        return False
+    if not workers:
+        return False
+    weights = {m: w for info in workers for m, w in info.get("weights", {}).items()}
+    click.secho(f"\n  twinlens is ready: {url}", fg="green", bold=True)
+    click.echo("  weights: " + ", ".join(f"{m}={w}" for m, w in weights.items()))
+    if any(w.startswith("random") for w in weights.values()):
+        click.secho("  RANDOM WEIGHTS: no ImageNet weights here (offline?); predictions are "
+                    "meaningless, and every page and result says so.\n  For real labels: "
+                    "`twinlens fetch-weights DIR` where there is internet, then "
+                    "TWINLENS_WEIGHTS=DIR make run.\n", fg="yellow", bold=True)
+    return True
+
+
+def _wait_then_stop(procs: list[subprocess.Popen], on_ready: Callable[[], bool]) -> None:
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    announced = False
     try:
         while not stop["now"] and all(p.poll() is None for p in procs):
+            announced = announced or on_ready()
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        for proc in procs:
+            if proc.poll() not in (None, 0):
+                click.secho(f"{Path(proc.args[0]).name} exited with code {proc.returncode}; "
+                            "stopping everything", fg="red", bold=True)
         for proc in reversed(procs):  # web first, then the worker, then Redis
             if proc.poll() is None:
                 proc.terminate()
