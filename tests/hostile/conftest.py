@@ -6,12 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-import redis
 
-from shared.settings import Settings
-from tests.support.databases import upgrade
 from tests.support.fault_stack import fault_stack, own_redis  # noqa: F401 (fixtures)
-from tests.support.stack import REDIS_URL, redis_available
+from tests.support.web_app import app_builder
 
 REDIS_DB = 4
 
@@ -28,21 +25,11 @@ def fake_ghostscript(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def make_web(tmp_path):
+def make_app(tmp_path):
+    yield from app_builder(tmp_path, REDIS_DB, models=["resnet50"])
+
+
+@pytest.fixture
+def make_web(make_app):
     """build(**settings overrides) -> a test client of an app without a worker."""
-    if not redis_available():
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    from web import create_app
-
-    url = f"sqlite:///{tmp_path / 'hostile.db'}"
-    upgrade(url)
-    broker = f"{REDIS_URL}/{REDIS_DB}"
-    redis.Redis.from_url(broker).flushdb()
-
-    def build(**overrides):
-        settings = Settings(data_dir=tmp_path, database_url=url, broker_url=broker,
-                            models=["resnet50"], **overrides)
-        return create_app(settings, test_config={"TESTING": True}).test_client()
-
-    yield build
-    redis.Redis.from_url(broker).flushdb()
+    return lambda **overrides: make_app(**overrides).test_client()

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from shared.settings import Settings
 from tests.support.images import photo
+from tests.support.web_app import database_url
 
 
 def submit(client, headers=None, **form):
@@ -54,7 +55,7 @@ def test_revoked_keys_stop_working(make_app, new_key, tmp_path):
     client = make_app(require_api_key=True).test_client()
     key = {"X-API-Key": new_key("carol")}
     assert client.get("/api/v1/jobs", headers=key).status_code == 200
-    with session_factory(f"sqlite:///{tmp_path / 'security.db'}").begin() as session:
+    with session_factory(database_url(tmp_path)).begin() as session:
         assert revoke_owner_keys(session, owner="carol") == 1
 
     assert client.get("/api/v1/jobs", headers=key).status_code == 401
@@ -69,7 +70,7 @@ def test_keys_are_stored_hashed_and_made_by_a_flask_command(make_app, tmp_path):
     assert result.exit_code == 0, result.output
     key = result.output.strip()
     assert key.startswith("tl_") and len(key) > 40
-    engine = create_engine(f"sqlite:///{tmp_path / 'security.db'}")
+    engine = create_engine(database_url(tmp_path))
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT owner, key_sha256 FROM api_keys")).all()
     engine.dispose()
