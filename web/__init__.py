@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.json.sort_keys = False  # keep the documented field order
     csrf.init_app(app)
 
-    from web import api, auth, errors, health, openapi, pages, ratelimit, security  # noqa: F401
+    # openapi adds its routes to the API blueprint when imported
+    from web import api, auth, errors, health, metrics, openapi, pages, ratelimit, security  # noqa: F401
 
     errors.init_app(app)
     security.init_app(app)
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     ratelimit.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(pages.bp)
     csrf.exempt(api.bp)  # API clients authenticate with keys, not cookies
     return app

@@ -30,7 +30,7 @@ def _request_cost() -> int:
 
 
 def _exempt() -> bool:
-    return request.blueprint == "health"
+    return request.blueprint in ("health", "metrics")  # probes and scrapers
 
 
 def _too_many_requests(exc: RateLimitExceeded):

@@ -97,3 +97,14 @@ def test_openapi_document_lists_every_route(client):
     assert {"/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/results"} <= set(
         document["paths"])
     assert set(document["paths"]["/api/v1/jobs/{job_id}"]) >= {"get", "delete"}
+
+
+def test_metrics_report_queue_depth_workers_and_jobs(client):
+    post_files(client, [(photo(i), f"{i}.jpg") for i in range(3)], models="resnet50")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    # no worker runs in these tests: the one chunk waits in the resnet50 queue
+    assert 'twinlens_queue_messages{model="resnet50"} 1.0' in text
+    assert 'twinlens_workers{model="vgg16"} 0.0' in text
+    assert 'twinlens_jobs{status="queued"} 1.0' in text
