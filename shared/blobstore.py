@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -55,6 +57,16 @@ class LocalBlobStore:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)  # atomic: readers see all of a blob or none of it
         return StoredBlob(sha256=sha256, size=size)
+
+    def remove_stale_uploads(self, older_than_seconds: float) -> int:
+        """Delete partial uploads left by a killed web process; returns how many."""
+        cutoff, removed = time.time() - older_than_seconds, 0
+        for partial in self.root.glob(".upload-*"):
+            with contextlib.suppress(FileNotFoundError):  # another sweeper got there first
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+                    removed += 1
+        return removed
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()

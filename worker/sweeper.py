@@ -16,6 +16,7 @@ import redis
 from celery import Celery
 
 from shared import chunks as work
+from shared.blobstore import get_blob_store
 from shared.db import session_factory
 from shared.models import utcnow
 from shared.queue import enqueue_chunks
@@ -24,6 +25,9 @@ from shared.states import ChunkStatus
 
 log = logging.getLogger("twinlens.sweeper")
 LOCK_KEY = "twinlens:sweeper-lock"
+# A partial upload untouched this long belongs to a web process that died (a live upload
+# writes every few milliseconds).
+STALE_UPLOAD_SECONDS = 3600
 PRIORITY_SEPARATOR = "\x06\x16"  # how kombu names a queue's priority lists in Redis
 
 
@@ -80,5 +84,6 @@ def _loop(app: Celery) -> None:
             # Only one sweeper in the fleet per interval.
             if client.set(LOCK_KEY, "1", nx=True, ex=max(1, int(settings.sweep_interval * 0.9))):
                 sweep_once(app, client)
+                get_blob_store().remove_stale_uploads(STALE_UPLOAD_SECONDS)
         except Exception:
             log.exception("sweep failed; trying again next interval")
