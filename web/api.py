@@ -8,26 +8,17 @@ from shared import jobs as job_data
 from shared.models import Job
 from shared.results import find_results
 from shared.states import JobStatus
-from shared.workers import live_workers
 from web import exports, services
 from web.errors import ApiError
 from web.result_params import page_args, parse_selection
 from web.security import current_owner
-from web.serializers import job_dict
+from web.serializers import job_dict, live_weights
 from web.submission import submit_job
 from web.summary_cache import cached_summary
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 POLL_AFTER_SECONDS = "2"
 
-
-def _live_weights() -> dict[str, str]:
-    """What the running workers would use, for jobs that have no prediction yet."""
-    try:
-        workers = live_workers(services().redis)
-    except Exception:  # the broker being down must not break reads
-        return {}
-    return {model: w for info in workers for model, w in info.get("weights", {}).items()}
 
 
 def _job_or_404(session, job_id: str) -> Job:
@@ -38,7 +29,7 @@ def _job_or_404(session, job_id: str) -> Job:
 
 
 def _job_response(session, job: Job, status: int = 200) -> Response:
-    response = jsonify(job_dict(session, job, live_weights=_live_weights()))
+    response = jsonify(job_dict(session, job, live_weights=live_weights()))
     response.status_code = status
     if not JobStatus(job.status).is_final:
         response.headers["Retry-After"] = POLL_AFTER_SECONDS
@@ -59,7 +50,7 @@ def list_jobs():
     limit = min(request.args.get("limit", 50, type=int) or 50, 200)
     with services().sessions() as session:
         jobs = job_data.recent_jobs(session, owner=current_owner(), limit=limit)
-        live = _live_weights()
+        live = live_weights()
         return jsonify({"items": [job_dict(session, job, live_weights=live) for job in jobs]})
 
 
@@ -87,7 +78,7 @@ def get_results(job_id: str):
         job = _job_or_404(session, job_id)
         selection = parse_selection(request.args, job)
         if request.args.get("format") in ("csv", "json"):
-            head = job_dict(session, job, live_weights=_live_weights())
+            head = job_dict(session, job, live_weights=live_weights())
             download = exports.csv_download if request.args["format"] == "csv" else \
                 exports.json_download
             return download(head, selection.query)
@@ -106,6 +97,6 @@ def get_summary(job_id: str):
     with services().sessions() as session:
         job = _job_or_404(session, job_id)
         body = {**cached_summary(session, job), "status": job.status,
-                **{k: v for k, v in job_dict(session, job, live_weights=_live_weights()).items()
+                **{k: v for k, v in job_dict(session, job, live_weights=live_weights()).items()
                    if k in ("counts", "weights", "random_weights")}}
     return jsonify(body)

@@ -9,12 +9,11 @@ from werkzeug.exceptions import HTTPException
 from shared import jobs as job_data
 from shared.models import Image, Job
 from shared.results import count_results, find_results
-from shared.workers import live_workers
 from web import gallery, services
 from web.errors import ApiError
 from web.result_params import parse_selection
 from web.security import current_owner
-from web.serializers import is_random_weights, job_dict
+from web.serializers import is_random_weights, job_dict, live_weights
 from web.submission import submit_job
 from web.summary_cache import cached_summary
 from web.thumbnails import SIZES, thumbnail_response
@@ -22,18 +21,11 @@ from web.thumbnails import SIZES, thumbnail_response
 bp = Blueprint("pages", __name__)
 
 
-def _live_weights() -> dict[str, str]:
-    try:
-        workers = live_workers(services().redis)
-    except Exception:  # the broker being down must not break pages
-        return {}
-    return {model: w for info in workers for model, w in info.get("weights", {}).items()}
-
 
 @bp.app_context_processor
 def _page_globals() -> dict:
     # Pages about one job pass their own random_weights (from its predictions).
-    return {"random_weights": any(is_random_weights(w) for w in _live_weights().values()),
+    return {"random_weights": any(is_random_weights(w) for w in live_weights().values()),
             "offered_models": services().settings.models, "model_name": gallery.model_name}
 
 
@@ -63,7 +55,7 @@ def submit_form():
 def jobs_page():
     with services().sessions() as session:
         jobs = job_data.recent_jobs(session, owner=current_owner(), limit=100)
-        live = _live_weights()
+        live = live_weights()
         rows = [job_dict(session, job, live_weights=live) for job in jobs]
     return render_template("jobs.html", jobs=rows)
 
@@ -79,7 +71,7 @@ def job_page(job_id: str):
             abort(400, exc.message)
         page = find_results(session, job, selection.query, after=selection.after,
                             before=selection.before, limit=gallery.PAGE_SIZE)
-        view = job_dict(session, job, live_weights=_live_weights())
+        view = job_dict(session, job, live_weights=live_weights())
         return render_template(
             "job.html", job=view, summary=cached_summary(session, job),
             random_weights=view["random_weights"], query=selection.query,
@@ -108,7 +100,7 @@ def image_page(job_id: str, ordinal: int):
         if not page.items or page.items[0]["image"]["ordinal"] != ordinal:
             abort(404)
         item = page.items[0]
-        view = job_dict(session, job, live_weights=_live_weights())
+        view = job_dict(session, job, live_weights=live_weights())
     return render_template(
         "image.html", job=view, item=item, card=gallery.card(job_id, item, job.models),
         random_weights=view["random_weights"],

@@ -12,6 +12,18 @@ from shared.jobs import job_counts, job_weights
 from shared.models import Job
 
 
+def live_weights() -> dict[str, str]:
+    """What the running workers would use, for jobs that have no prediction yet."""
+    from shared.workers import live_workers
+    from web import services
+
+    try:
+        workers = live_workers(services().redis)
+    except Exception:  # the broker being down must not break reads or pages
+        return {}
+    return {model: w for info in workers for model, w in info.get("weights", {}).items()}
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC; SQLite hands back naive datetimes, which are UTC here."""
     if value is None:
